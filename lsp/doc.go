@@ -1,0 +1,2 @@
+// Package lsp serves the Language Server Protocol for program code.
+package lsp
