@@ -29,7 +29,7 @@ func TestBuildBundlesImportsAndPackages(t *testing.T) {
 import { twice } from "./lib/math";
 import pad from "leftpad";
 export function go(): string { state.n = 1; return pad(String(twice(2)), 3); }`,
-		"lib/math.ts":                     `export const twice = (n: number): number => n * 2;`,
+		"lib/math.ts":                       `export const twice = (n: number): number => n * 2;`,
 		"node_modules/leftpad/package.json": `{"name":"leftpad","main":"index.js"}`,
 		"node_modules/leftpad/index.js":     `module.exports = (s, n) => " ".repeat(n - s.length) + s;`,
 	})
