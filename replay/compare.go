@@ -82,7 +82,8 @@ func (d *Divergence) Format() string {
 
 // comparer walks the recorded outputs of each event beside the replayed ones.
 type comparer struct {
-	res   *Result
+	res     *Result
+	actions map[uint64]string // call seq -> action, for results that come later
 	event wal.Record
 	outs  []runtime.Output
 	next  int
@@ -91,6 +92,15 @@ type comparer struct {
 
 func (c *comparer) startEvent(rec wal.Record, outs []runtime.Output) {
 	c.event, c.outs, c.next, c.open = rec, compared(outs), 0, true
+	if rec.Kind == runtime.KindCall {
+		var d runtime.CallData
+		if json.Unmarshal(rec.Data, &d) == nil {
+			if c.actions == nil {
+				c.actions = map[uint64]string{}
+			}
+			c.actions[rec.Seq] = d.Action
+		}
+	}
 }
 
 // compared drops the outputs that are the runtime's bookkeeping rather than
@@ -156,7 +166,7 @@ func (c *comparer) diverge(d *Divergence, stack []runtime.Frame) {
 	}
 	if len(d.Stack) == 0 && c.res.Machine != nil {
 		// A value returned has no stack of its own: point at the action.
-		if name := c.actionName(); name != "" {
+		if name := c.actionName(d.Replayed); name != "" {
 			if f, ok := c.res.Machine.ActionLocation(name); ok {
 				d.Stack = []runtime.Frame{f}
 			}
@@ -165,17 +175,16 @@ func (c *comparer) diverge(d *Divergence, stack []runtime.Frame) {
 	c.res.Divergence = d
 }
 
-// actionName is the action the current event called, if it called one.
-func (c *comparer) actionName() string {
-	switch c.event.Kind {
-	case runtime.KindCall:
-		var d runtime.CallData
-		_ = json.Unmarshal(c.event.Data, &d)
-		return d.Action
-	case runtime.KindEndpoint:
-		return "endpoint"
+// actionName is the action whose outcome data is, if it is one.
+func (c *comparer) actionName(data json.RawMessage) string {
+	var r runtime.ResultData
+	if json.Unmarshal(data, &r) != nil || r.Call == 0 {
+		return ""
 	}
-	return ""
+	if name, ok := c.actions[r.Call]; ok {
+		return name
+	}
+	return "endpoint"
 }
 
 // errorStack reads the stack of a replayed error, which is where it was
@@ -196,6 +205,15 @@ var ignored = map[string]map[string]bool{
 	runtime.KindDeployError: {"stack": true},
 	runtime.KindDeployed:    {"actions": true},
 	runtime.KindResponse:    {"error.stack": true},
+}
+
+func isIgnored(kind, path string) bool {
+	for p := range ignored[kind] {
+		if path == p || strings.HasPrefix(path, p+"[") || strings.HasPrefix(path, p+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // diff compares a recorded output's data with the replayed one's.
@@ -219,7 +237,7 @@ func diff(kind string, rec, rep json.RawMessage) []Change {
 	}
 	var out []Change
 	for p := range paths {
-		if ignored[kind][p] || reflect.DeepEqual(fa[p], fb[p]) {
+		if isIgnored(kind, p) || reflect.DeepEqual(fa[p], fb[p]) {
 			continue
 		}
 		out = append(out, Change{Path: p, Recorded: show(kind, p, fa[p]), Replayed: show(kind, p, fb[p])})

@@ -126,7 +126,8 @@ func describeRecord(rec wal.Record) string {
 	if !runtime.IsInput(rec.Kind) && !runtime.IsNote(rec.Kind) {
 		indent = "  "
 	}
-	return fmt.Sprintf("%6d  %s  %s%-14s %s", rec.Seq, t, indent, rec.Kind, summarize(rec))
+	return strings.TrimRight(fmt.Sprintf("%6d  %s  %s%-14s %s", rec.Seq, t, indent, rec.Kind,
+		summarize(rec)), " ")
 }
 
 func summarize(rec wal.Record) string {
@@ -202,6 +203,7 @@ func summarize(rec wal.Record) string {
 	default:
 		s = string(rec.Data)
 	}
+	s = strings.TrimSpace(s)
 	if len(s) > 120 {
 		s = s[:117] + "..."
 	}

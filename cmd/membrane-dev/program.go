@@ -28,6 +28,16 @@ func init() {
 	}
 }
 
+// defaultDeadline is how long one event may run: 10 s unless the
+// environment's MEMBRANE_DEV_DEADLINE (a Go duration such as "2s") says
+// otherwise. `run --deadline` overrides both.
+func defaultDeadline() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("MEMBRANE_DEV_DEADLINE")); err == nil && d > 0 {
+		return d
+	}
+	return runtime.DefaultDeadline
+}
+
 // programDir resolves the DIR a command works on and checks it is a program.
 func programDir(dir string) (string, error) {
 	if dir == "" {
@@ -167,6 +177,9 @@ type liveOptions struct {
 
 // startLive opens the log of dir for writing and starts its Runner.
 func startLive(dir string, o liveOptions) (*live, error) {
+	if o.deadline == 0 {
+		o.deadline = defaultDeadline()
+	}
 	l, err := openLog(dir)
 	if err != nil {
 		return nil, err

@@ -103,6 +103,7 @@ func replayCommand(cmd *cobra.Command, f replayFlags) error {
 	sum := replaySummary{Events: res.Events, Last: res.Last, Matched: res.Divergence == nil,
 		DurationMS: float64(res.Duration.Microseconds()) / 1000, Divergence: res.Divergence}
 	if f.to != 0 && res.Machine != nil && res.Divergence == nil {
+		sum.Last = f.to
 		sum.State, _ = res.Machine.StateJSON()
 	}
 	if f.upgrade && res.Divergence == nil {

@@ -61,7 +61,7 @@ only state carries over.`,
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8787", "serve the program's endpoint at `HOST:PORT`")
 	fl.BoolVar(&f.noWatch, "no-watch", false, "do not deploy when files change")
 	fl.IntVar(&f.checkpointEvery, "checkpoint-every", 0, "make a checkpoint every `N` events (resets module variables)")
-	fl.DurationVar(&f.deadline, "deadline", runtime.DefaultDeadline, "stop and roll back an event that runs longer")
+	fl.DurationVar(&f.deadline, "deadline", defaultDeadline(), "stop and roll back an event that runs longer")
 	fl.StringVar(&f.exitNode, "exit-node", "", "send the program's fetches through the exit node at `URL`")
 	fl.StringVar(&f.exitNodeToken, "exit-node-token-file", "", "the exit node's token, from `PATH`")
 	fl.StringVar(&f.transformer, "transformer", "", "run an exit node in this process with the transformer at `PATH`")
