@@ -84,10 +84,10 @@ func (d *Divergence) Format() string {
 type comparer struct {
 	res     *Result
 	actions map[uint64]string // call seq -> action, for results that come later
-	event wal.Record
-	outs  []runtime.Output
-	next  int
-	open  bool
+	event   wal.Record
+	outs    []runtime.Output
+	next    int
+	open    bool
 }
 
 func (c *comparer) startEvent(rec wal.Record, outs []runtime.Output) {

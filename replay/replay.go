@@ -41,7 +41,7 @@ type Options struct {
 // Result is what a replay came to.
 type Result struct {
 	Machine    *runtime.Machine
-	Checkpoint *Made // the last checkpoint the replay made, if any
+	Checkpoint *Made  // the last checkpoint the replay made, if any
 	Events     int    // events applied
 	Last       uint64 // the last seq looked at
 	Duration   time.Duration

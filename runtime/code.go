@@ -2,9 +2,9 @@ package runtime
 
 import (
 	"errors"
-	"sort"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"

@@ -28,17 +28,17 @@ func scriptSetup(env *testscript.Env) error {
 // what a user would do by hand with curl, a text editor or a shell.
 func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"freeport":  cmdFreeport,
-		"waithttp":  cmdWaitHTTP,
-		"httpget":   cmdHTTPGet,
-		"upstream":  cmdUpstream,
-		"hits":      cmdHits,
-		"corrupt":   cmdCorrupt,
-		"truncate":  cmdTruncate,
-		"waitlog":   cmdWaitLog,
-		"sleep":     cmdSleep,
-		"callmany":  cmdCallMany,
-		"replace":   cmdReplace,
+		"freeport":   cmdFreeport,
+		"waithttp":   cmdWaitHTTP,
+		"httpget":    cmdHTTPGet,
+		"upstream":   cmdUpstream,
+		"hits":       cmdHits,
+		"corrupt":    cmdCorrupt,
+		"truncate":   cmdTruncate,
+		"waitlog":    cmdWaitLog,
+		"sleep":      cmdSleep,
+		"callmany":   cmdCallMany,
+		"replace":    cmdReplace,
 		"renameover": cmdRenameOver,
 	}
 }
