@@ -58,6 +58,19 @@ type Made struct {
 // by another runtime version.
 var ErrOtherRuntime = errors.New("the checkpoint was made by another runtime version")
 
+type otherRuntimeError struct {
+	seq  uint64
+	made string
+}
+
+func (e *otherRuntimeError) Error() string {
+	return fmt.Sprintf("the checkpoint at event %d was made by runtime %s and this is runtime %s; "+
+		"run `membrane-dev replay --upgrade` to check the history on this runtime and move the "+
+		"checkpoint over", e.seq, e.made, runtime.Version)
+}
+
+func (e *otherRuntimeError) Is(target error) bool { return target == ErrOtherRuntime }
+
 // Salt is the log's random salt, from which every event's seed derives.
 func Salt(l *wal.Log) ([]byte, error) {
 	s, err := l.Meta("salt")
@@ -162,9 +175,7 @@ func begin(l *wal.Log, cfg runtime.Config, start Start, res *Result) (uint64, *r
 	case start == FromLatest && len(cps) > 0:
 		cp = &cps[len(cps)-1]
 		if cp.Runtime != runtime.Version {
-			return 0, nil, fmt.Errorf("%w: the checkpoint at event %d was made by runtime %s and "+
-				"this is runtime %s; run `membrane-dev replay --upgrade` to check the history on this "+
-				"runtime and move the checkpoint over", ErrOtherRuntime, cp.Seq, cp.Runtime, runtime.Version)
+			return 0, nil, &otherRuntimeError{seq: cp.Seq, made: cp.Runtime}
 		}
 	case l.FirstSeq() > 1:
 		for i := range cps {

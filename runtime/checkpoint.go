@@ -63,11 +63,9 @@ func (m *Machine) checkpoint(in wal.Record) error {
 		return fmt.Errorf("checkpoint %d names code %s but %s is serving", in.Seq, short(d.Code),
 			short(snap.Code))
 	}
-	outs, err := m.restore(snap)
-	if err != nil {
+	if _, err := m.restore(snap); err != nil {
 		return err
 	}
-	m.out = append(outs, m.out...)
 	m.lastSnapshot = snap
 	return nil
 }

@@ -91,7 +91,12 @@ func replayCommand(cmd *cobra.Command, f replayFlags) error {
 	if err != nil {
 		return err
 	}
-	defer done()
+	closed := false
+	defer func() {
+		if !closed {
+			done()
+		}
+	}()
 	if f.to != 0 && (f.to < l.FirstSeq() || f.to > l.LastSeq()) {
 		return fmt.Errorf("the log holds events %d to %d, not %d", l.FirstSeq(), l.LastSeq(), f.to)
 	}
@@ -107,6 +112,8 @@ func replayCommand(cmd *cobra.Command, f replayFlags) error {
 		sum.State, _ = res.Machine.StateJSON()
 	}
 	if f.upgrade && res.Divergence == nil {
+		done() // the upgrade may open the log for writing
+		closed = true
 		if sum.Upgraded, err = upgrade(cmd, dir, res); err != nil {
 			return err
 		}
