@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -90,7 +89,7 @@ func (m *Machine) restore(snap *Snapshot) ([]Output, error) {
 	if err := m.boot(); err != nil {
 		return nil, err
 	}
-	m.rng = rand.New(m.seedFor(m.seq))
+	m.rng = nil
 	fix, err := m.js.restoreState(goja.Undefined(), m.vm.ToValue(string(snap.State)))
 	if err != nil {
 		return nil, fmt.Errorf("restoring state: %w", err)

@@ -163,14 +163,14 @@ func (m *Machine) hostObject() *goja.Object {
 	set("randomBytes", func(c goja.FunctionCall) goja.Value {
 		b := make([]byte, c.Argument(0).ToInteger())
 		for i := range b {
-			b[i] = byte(m.rng.Uint32())
+			b[i] = byte(m.random().Uint32())
 		}
 		return vm.ToValue(vm.NewArrayBuffer(b))
 	})
 	set("randomUUID", func(goja.FunctionCall) goja.Value {
 		var b [16]byte
 		for i := range b {
-			b[i] = byte(m.rng.Uint32())
+			b[i] = byte(m.random().Uint32())
 		}
 		b[6] = b[6]&0x0f | 0x40
 		b[8] = b[8]&0x3f | 0x80

@@ -112,7 +112,6 @@ type jsSide struct {
 	obj            *goja.Object
 	membrane       goja.Value
 	setExports     goja.Callable
-	setCtx         goja.Callable
 	invoke         goja.Callable
 	invokeEndpoint goja.Callable
 	fireTimer      goja.Callable
@@ -148,8 +147,7 @@ func (m *Machine) boot() error {
 	vm := goja.New()
 	vm.SetFieldNameMapper(goja.UncapFieldNameMapper())
 	vm.SetTimeSource(func() time.Time { return time.UnixMilli(m.now) })
-	vm.SetRandSource(func() float64 { return m.rng.Float64() })
-	m.rng = rand.New(rand.NewPCG(1, 2))
+	vm.SetRandSource(func() float64 { return m.random().Float64() })
 	m.vm = vm
 
 	urlModule := vm.NewObject()
@@ -178,7 +176,7 @@ func (m *Machine) boot() error {
 	}
 	m.js = jsSide{
 		obj: obj, membrane: obj.Get("membrane"),
-		setExports: get("setExports"), setCtx: get("setCtx"), invoke: get("invoke"),
+		setExports: get("setExports"), invoke: get("invoke"),
 		invokeEndpoint: get("invokeEndpoint"), fireTimer: get("fireTimer"),
 		deliverFetch: get("deliverFetch"), actionNames: get("actionNames"),
 		encodeState: get("encodeState"), restoreState: get("restoreState"),
@@ -211,12 +209,11 @@ func (m *Machine) Apply(in wal.Record) (outs []Output, err error) {
 	if m.broken != nil {
 		return nil, fmt.Errorf("the runtime must be rebuilt: %w", m.broken)
 	}
-	m.now, m.seq, m.kind, m.out = in.Time, in.Seq, in.Kind, nil
-	m.rng = rand.New(m.seedFor(in.Seq))
+	m.now, m.seq, m.kind, m.out, m.rng = in.Time, in.Seq, in.Kind, nil, nil
 
-	timer := time.AfterFunc(m.cfg.Deadline, func() { m.Interrupt(ErrRunaway) })
+	watchdog.start(m)
 	defer func() {
-		timer.Stop()
+		watchdog.stop(m)
 		var ie *goja.InterruptedError
 		if errors.As(err, &ie) {
 			m.mu.Lock()
@@ -252,13 +249,12 @@ func (m *Machine) dispatch(in wal.Record) error {
 		if err := json.Unmarshal(in.Data, &d); err != nil {
 			return badRecord(in, err)
 		}
-		args := string(d.Args)
-		return m.call(m.js.invoke, goja.Undefined(), m.vm.ToValue(in.Seq), m.vm.ToValue(d.Action),
-			m.vm.ToValue(args), m.ctx())
+		return m.invoke(d.Action, d.Args)
 	case KindEndpoint:
 		m.inflight[in.Seq] = "endpoint"
 		return m.call(m.js.invokeEndpoint, goja.Undefined(), m.vm.ToValue(in.Seq),
-			m.vm.ToValue(string(in.Data)), m.ctx())
+			m.vm.ToValue(string(in.Data)), m.vm.ToValue(m.seq), m.vm.ToValue(m.now),
+			m.vm.ToValue(m.kind))
 	case KindTimer:
 		var d TimerData
 		if err := json.Unmarshal(in.Data, &d); err != nil {
@@ -348,15 +344,19 @@ func (m *Machine) call(fn goja.Callable, this goja.Value, args ...goja.Value) er
 	return nil
 }
 
-func (m *Machine) ctx() goja.Value {
-	ev := m.vm.NewObject()
-	_ = ev.Set("seq", m.seq)
-	_ = ev.Set("time", m.now)
-	_ = ev.Set("kind", m.kind)
-	ctx := m.vm.NewObject()
-	_ = ctx.Set("event", ev)
-	_, _ = m.js.setCtx(goja.Undefined(), ctx)
-	return ctx
+// invoke calls an action of the code now serving, for the current event; its
+// outcome is a result or error output, now or when its promise settles.
+func (m *Machine) invoke(action string, args json.RawMessage) error {
+	return m.call(m.js.invoke, goja.Undefined(), m.vm.ToValue(m.seq), m.vm.ToValue(action),
+		m.vm.ToValue(string(args)), m.vm.ToValue(m.seq), m.vm.ToValue(m.now), m.vm.ToValue(m.kind))
+}
+
+// random is the event's random source, seeded on first use.
+func (m *Machine) random() *rand.Rand {
+	if m.rng == nil {
+		m.rng = rand.New(m.seedFor(m.seq))
+	}
+	return m.rng
 }
 
 // seedFor derives the random seed of event seq from the log's salt, so a
@@ -377,7 +377,7 @@ func (m *Machine) emit(kind string, data any, call uint64) {
 		panic(m.vm.NewGoError(err))
 	}
 	o := Output{Kind: kind, Data: raw, Call: call}
-	if m.cfg.CaptureStacks {
+	if m.cfg.CaptureStacks && call == 0 {
 		o.Stack = m.stack()
 	}
 	m.out = append(m.out, o)
@@ -496,9 +496,7 @@ func (m *Machine) fireSchedule(id uint64) error {
 	} else {
 		delete(m.schedules, id)
 	}
-	args := string(s.Args)
-	return m.call(m.js.invoke, goja.Undefined(), m.vm.ToValue(m.seq), m.vm.ToValue(s.Action),
-		m.vm.ToValue(args), m.ctx())
+	return m.invoke(s.Action, s.Args)
 }
 
 func (m *Machine) unschedule(id uint64) bool {

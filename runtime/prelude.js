@@ -187,7 +187,32 @@
     return dec(root);
   }
 
-  function toJSON(v) { return JSON.stringify(encode(v, false)); }
+  // plainJSON says whether JSON.stringify alone keeps v exactly: the common
+  // case of a result, checked without building anything.
+  function plainJSON(v, depth) {
+    switch (typeof v) {
+      case "string": case "boolean": return true;
+      case "number": return v === v && v !== Infinity && v !== -Infinity && (v !== 0 || 1 / v > 0);
+      case "object":
+        if (v === null) return true;
+        if (depth > 2) return false;
+        if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) if (!plainJSON(v[i], depth + 1)) return false;
+          return true;
+        }
+        if (Object.getPrototypeOf(v) !== objectProto) return false;
+        for (const k in v) {
+          if (k === "$type" || k === "$ref" || !plainJSON(v[k], depth + 1)) return false;
+        }
+        return true;
+    }
+    return false;
+  }
+
+  function toJSON(v) {
+    if (plainJSON(v, 0)) return JSON.stringify(v);
+    return JSON.stringify(encode(v, false));
+  }
   function fromJSON(text, classes) {
     const raw = JSON.parse(text);
     if (text.indexOf('"$') < 0) return raw;
@@ -528,7 +553,14 @@
     return JSON.stringify({ message: "uncaught " + show(e, 0), name: "", stack: "" });
   }
 
-  function invoke(callId, name, argsJSON, ctx) {
+  function makeCtx(seq, time, kind) {
+    const ctx = { event: { seq, time, kind } };
+    currentCtx = ctx;
+    return ctx;
+  }
+
+  function invoke(callId, name, argsJSON, seq, time, kind) {
+    const ctx = makeCtx(seq, time, kind);
     const found = findAction(name);
     if (!found) {
       host.settle(callId, false, JSON.stringify({ message: "the program has no action " +
@@ -537,7 +569,7 @@
     }
     let r;
     try {
-      const args = argsJSON === "" ? {} : fromJSON(argsJSON, classByName);
+      const args = argsJSON === "" || argsJSON === "{}" ? {} : fromJSON(argsJSON, classByName);
       r = found[0].call(found[1], args, ctx);
     } catch (e) {
       host.settle(callId, false, errorJSON(e));
@@ -582,7 +614,8 @@
     return { status: 200, headers: [["content-type", "application/json"]], body: JSON.stringify(r) };
   }
 
-  function invokeEndpoint(callId, reqJSON, ctx) {
+  function invokeEndpoint(callId, reqJSON, seq, time, kind) {
+    const ctx = makeCtx(seq, time, kind);
     const found = findAction("endpoint");
     if (!found) {
       host.respond(callId, JSON.stringify({ status: 404, headers: [],
@@ -673,7 +706,6 @@
     state,
     setExports(module) { current = module; },
     exports() { return current.exports; },
-    setCtx(ctx) { currentCtx = ctx; },
     invoke,
     invokeEndpoint,
     fireTimer,

@@ -8,6 +8,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// crash_test.go starts this binary as membrane-dev itself.
+	if os.Getenv("MEMBRANE_DEV_TEST_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"membrane-dev": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
