@@ -21,6 +21,18 @@
 // CONNECT tunnels are authenticated, checked against the same address policy
 // and relayed as they are; a transformer never sees them.
 //
+// Transformers come in three kinds, all failing closed: an executable run
+// once per request (JSON in on standard input, JSON out on standard output),
+// the same executable kept running as a worker (one JSON request a line, see
+// Config.TransformerWorker), and a .js or .ts file whose default export runs
+// in an embedded goja runtime, bundled with esbuild, with no Node.js needed.
+// A change to the file applies to the next request.
+//
+// A client of a standalone exit node uses [ProxyRoundTripper], which sends
+// https:// requests in absolute form rather than through CONNECT, so the
+// transformer sees them. [ResponseError] tells the exit node's own refusals
+// from upstream answers.
+//
 // The package owns the proxy, its transformer engines and its address policy.
 // It knows nothing of programs, the log or editors; the runtime uses it
 // through an [http.RoundTripper].

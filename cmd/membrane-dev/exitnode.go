@@ -41,7 +41,10 @@ goes to standard error.`,
 	f.StringVar(&cfg.Transformer, "transformer", "",
 		"executable, or .js/.ts file, that rewrites each request")
 	f.StringArrayVar(&envNames, "transformer-env", nil,
-		"environment variable a .js/.ts transformer sees in ctx.env (repeatable)")
+		"environment variable a .js/.ts transformer sees in ctx.env (repeatable); "+
+			"an executable inherits the whole environment")
+	f.BoolVar(&cfg.TransformerWorker, "transformer-worker", false,
+		"keep an executable transformer running: one JSON request a line in, one a line out")
 	f.StringVar(&cfg.TokenFile, "token-file", "",
 		"file holding the token clients must send (default: in the user config directory)")
 	f.BoolVar(&cfg.AllowPrivate, "allow-private", false,
@@ -63,6 +66,9 @@ func runExitNode(cmd *cobra.Command, cfg exitnode.Config) error {
 	}
 	if srv.TokenCreated() {
 		fmt.Fprintf(stderr, "created a new exit node token in %s\n", srv.TokenPath())
+	} else if info, err := os.Stat(srv.TokenPath()); err == nil && info.Mode().Perm()&0o077 != 0 {
+		fmt.Fprintf(stderr, "warning: token file %s can be read by other users; chmod 600 it\n",
+			srv.TokenPath())
 	}
 	ln, err := srv.Listen()
 	if err != nil {
