@@ -49,4 +49,6 @@
 //
 // What the log knows (calls, failures, results, the state's fields) comes
 // through the [Facts] interface; with no Facts those features stay quiet.
+// The package never opens a log nor runs program code itself, and it writes
+// no file but membrane.d.ts, when [WriteTypings] is called.
 package lsp
