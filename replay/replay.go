@@ -36,6 +36,9 @@ type Options struct {
 	// Event is called before each event is applied, with the Machine; the
 	// debugger hooks in here.
 	Event func(rec wal.Record, m *runtime.Machine)
+	// Runtime, when set, adjusts the Machine's configuration before the
+	// replay starts: the debugger sets its Transform and Setup hooks here.
+	Runtime func(cfg *runtime.Config)
 }
 
 // Result is what a replay came to.
@@ -101,6 +104,9 @@ func Run(l *wal.Log, opts Options) (*Result, error) {
 			cv, err := l.Code(hash)
 			return &cv, err
 		}}
+	if opts.Runtime != nil {
+		opts.Runtime(&cfg)
+	}
 
 	res := &Result{}
 	from, m, err := begin(l, cfg, opts.Start, res)

@@ -24,8 +24,9 @@ const wrapperHead = "(function (module, exports, require) {"
 type version struct {
 	hash    string
 	name    string // the script name goja reports in stacks
-	program *goja.Program
-	smap    *sourcemap.Consumer
+	program  *goja.Program
+	smap     *sourcemap.Consumer
+	toBundle func(line, col int) (int, int) // nil: the script is the bundle
 }
 
 // compiled caches compiled versions across Machines: a goja Program may be
@@ -50,26 +51,37 @@ func (m *Machine) load(hash string, cv *wal.CodeVersion) (*version, error) {
 			return nil, fmt.Errorf("loading code version %s: %w", short(hash), err)
 		}
 	}
-	if v, ok := compiled.Load(cv.Hash); ok {
+	key := cv.Hash + "|" + m.cfg.TransformKey
+	if v, ok := compiled.Load(key); ok {
 		m.versions[hash] = v.(*version)
 		return v.(*version), nil
 	}
-	v, err := compile(cv)
+	v, err := compile(cv, m.cfg.Transform)
 	if err != nil {
 		return nil, err
 	}
-	compiled.Store(cv.Hash, v)
+	compiled.Store(key, v)
 	m.versions[hash] = v
 	return v, nil
 }
 
-func compile(cv *wal.CodeVersion) (*version, error) {
+type transformFunc = func(string) (string, func(line, col int) (int, int), error)
+
+func compile(cv *wal.CodeVersion, transform transformFunc) (*version, error) {
 	name := scriptName(cv.Hash)
-	prog, err := goja.Compile(name, wrapperHead+cv.Bundle+"\n})", false)
+	src := cv.Bundle
+	var toBundle func(line, col int) (int, int)
+	if transform != nil {
+		var err error
+		if src, toBundle, err = transform(src); err != nil {
+			return nil, fmt.Errorf("code version %s: %w", short(cv.Hash), err)
+		}
+	}
+	prog, err := goja.Compile(name, wrapperHead+src+"\n})", false)
 	if err != nil {
 		return nil, fmt.Errorf("code version %s does not compile: %w", short(cv.Hash), err)
 	}
-	v := &version{hash: cv.Hash, name: name, program: prog}
+	v := &version{hash: cv.Hash, name: name, program: prog, toBundle: toBundle}
 	if cv.SourceMap != "" {
 		if v.smap, err = sourcemap.Parse(name+".map", []byte(cv.SourceMap)); err != nil {
 			return nil, fmt.Errorf("code version %s has a bad source map: %w", short(cv.Hash), err)
@@ -80,6 +92,24 @@ func compile(cv *wal.CodeVersion) (*version, error) {
 
 func short(hash string) string { return hash[:min(12, len(hash))] }
 
+// BundlePosition maps a position goja reports in a compiled script (1-based
+// line and column) to the bundle of its code version, and names the version.
+func (m *Machine) BundlePosition(script string, line, col int) (hash string, bline, bcol int, ok bool) {
+	for h, v := range m.versions {
+		if v.name != script {
+			continue
+		}
+		if line == 1 {
+			col -= len(wrapperHead)
+		}
+		if v.toBundle != nil {
+			line, col = v.toBundle(line, col)
+		}
+		return h, line, col, true
+	}
+	return "", 0, 0, false
+}
+
 // original maps a position in a compiled script (1-based line and column, as
 // goja reports them) to the program's own file.
 func (m *Machine) original(script string, line, col int) (Frame, bool) {
@@ -89,6 +119,9 @@ func (m *Machine) original(script string, line, col int) (Frame, bool) {
 		}
 		if line == 1 {
 			col -= len(wrapperHead)
+		}
+		if v.toBundle != nil {
+			line, col = v.toBundle(line, col)
 		}
 		src, _, l, c, ok := v.smap.Source(line, max(col-1, 0))
 		if !ok {

@@ -53,6 +53,17 @@ type Config struct {
 	Salt          []byte        // the log's random salt: seeds derive from it and the event seq
 	Deadline      time.Duration // 0: DefaultDeadline
 	CaptureStacks bool          // record where each output was produced (replay wants it)
+
+	// Transform, when set, rewrites each bundle before it is compiled and
+	// returns how a position in the rewritten script maps back to the
+	// bundle. The debugger instruments code this way. TransformKey names the
+	// rewriting, so that compiled programs are cached apart.
+	Transform    func(bundle string) (code string, toBundle func(line, col int) (int, int), err error)
+	TransformKey string
+
+	// Setup runs on every fresh goja runtime after the runtime's own globals
+	// and before any program code: the debugger installs its probes here.
+	Setup func(vm *goja.Runtime)
 }
 
 // Output is one record a Machine produced while handling an event.
@@ -173,6 +184,9 @@ func (m *Machine) boot() error {
 			panic("prelude lacks " + name)
 		}
 		return c
+	}
+	if m.cfg.Setup != nil {
+		m.cfg.Setup(vm)
 	}
 	m.js = jsSide{
 		obj: obj, membrane: obj.Get("membrane"),
