@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -17,35 +18,55 @@ import (
 )
 
 // exitNodeTransport is how the program's fetches leave: directly, through a
-// standalone exit node, or through one embedded in this process.
-func exitNodeTransport(f runFlags) (runtimeTransport, error) {
+// standalone exit node, or through one embedded in this process. The
+// returned stop releases the embedded one.
+func exitNodeTransport(f runFlags, errOut io.Writer) (runtimeTransport, func(), error) {
+	none := func() {}
 	switch {
 	case f.exitNode != "" && f.transformer != "":
-		return nil, usagef("--exit-node and --transformer cannot be used together: " +
+		return nil, none, usagef("--exit-node and --transformer cannot be used together: " +
 			"one sends fetches to an exit node elsewhere, the other runs one here")
 	case f.exitNode != "":
 		if f.exitNodeToken == "" {
-			return nil, usagef("--exit-node needs --exit-node-token-file")
+			return nil, none, usagef("--exit-node needs --exit-node-token-file")
 		}
-		token, _, err := exitnode.LoadToken(f.exitNodeToken)
+		token, err := exitnode.ReadToken(f.exitNodeToken)
 		if err != nil {
-			return nil, err
+			return nil, none, err
 		}
-		return exitnode.ProxyRoundTripper(f.exitNode, token), nil
+		return refusalsAsErrors{exitnode.ProxyRoundTripper(f.exitNode, token)}, none, nil
 	case f.transformer != "":
 		if _, err := os.Stat(f.transformer); err != nil {
-			return nil, fmt.Errorf("the transformer %s does not exist", f.transformer)
+			return nil, none, fmt.Errorf("the transformer %s does not exist", f.transformer)
 		}
+		// The access log goes to standard error; the exit node redacts
+		// credentials and the values its transformer adds.
 		s, err := exitnode.New(exitnode.Config{Transformer: f.transformer, AllowPrivate: f.allowPrivate,
-			Logger: slog.New(slog.DiscardHandler)})
+			TransformerStderr: errOut, Logger: slog.New(slog.NewJSONHandler(errOut, nil))})
 		if err != nil {
-			return nil, err
+			return nil, none, err
 		}
-		return s.RoundTripper(), nil
+		return refusalsAsErrors{s.RoundTripper()}, func() { _ = s.Close() }, nil
 	case f.allowPrivate:
-		return nil, usagef("--allow-private applies to the exit node --transformer starts")
+		return nil, none, usagef("--allow-private applies to the exit node --transformer starts")
 	}
-	return nil, nil
+	return nil, none, nil
+}
+
+// refusalsAsErrors makes the exit node's own refusals (a private address,
+// a failing transformer) fail the program's fetch with the exit node's
+// sentence, rather than reach the program as a response.
+type refusalsAsErrors struct{ rt http.RoundTripper }
+
+func (r refusalsAsErrors) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := exitnode.ResponseError(resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // progressBar shows long work on a terminal, and nothing elsewhere.

@@ -82,10 +82,11 @@ func runProgram(cmd *cobra.Command, dirArg string, f runFlags) error {
 		c.Close()
 		return fmt.Errorf("a run is already live for %s", dir)
 	}
-	transport, err := exitNodeTransport(f)
+	transport, stopExitNode, err := exitNodeTransport(f, errOut)
 	if err != nil {
 		return err
 	}
+	defer stopExitNode()
 
 	// The port first: a port in use should fail before the log is touched.
 	ln, err := net.Listen("tcp", f.addr)
