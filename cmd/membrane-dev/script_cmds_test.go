@@ -21,7 +21,9 @@ func scriptSetup(env *testscript.Env) error {
 	env.Setenv("NO_COLOR", "1")
 	env.Setenv("HOME", env.WorkDir)
 	env.Setenv("XDG_CONFIG_HOME", env.WorkDir+"/.config")
-	return nil
+	// Each scenario gets its own copy of the examples, as a user who cloned
+	// the repository would have them.
+	return os.CopyFS(env.WorkDir, os.DirFS("../../examples"))
 }
 
 // scriptCmds are the verbs scenarios use beyond testscript's own: each does
