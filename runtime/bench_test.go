@@ -102,3 +102,45 @@ func BenchmarkRawCommit(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
 }
+
+// BenchmarkApplyCall is one call event applied to a Machine, with no log:
+// the runtime's own share of a replay.
+func BenchmarkApplyCall(b *testing.B) {
+	f := newBenchFixture(b)
+	raw, _ := json.Marshal(CallData{Action: "increment", Args: json.RawMessage(`{"by":1}`)})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f.seq++
+		if _, err := f.m.Apply(wal.Record{Seq: f.seq, Kind: KindCall, Time: 1, Data: raw}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+type benchFixture struct {
+	m   *Machine
+	seq uint64
+}
+
+func newBenchFixture(b *testing.B) *benchFixture {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "index.ts"), []byte(counter), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	p, err := bundle.Build(dir, bundle.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cv := CodeVersionOf(p)
+	m, err := NewMachine(Config{Salt: []byte("bench"), CaptureStacks: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_ = m.AddCode(cv)
+	d, _ := json.Marshal(DeployData{Code: cv.Hash})
+	if _, err := m.Apply(wal.Record{Seq: 1, Kind: KindDeploy, Time: 1, Data: d}); err != nil {
+		b.Fatal(err)
+	}
+	return &benchFixture{m: m, seq: 1}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	jsonv2 "github.com/go-json-experiment/json"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -252,7 +253,7 @@ func (m *Machine) dispatch(in wal.Record) error {
 	switch in.Kind {
 	case KindDeploy:
 		var d DeployData
-		if err := json.Unmarshal(in.Data, &d); err != nil {
+		if err := jsonv2.Unmarshal(in.Data, &d); err != nil {
 			return badRecord(in, err)
 		}
 		return m.deploy(d.Code)
@@ -260,7 +261,7 @@ func (m *Machine) dispatch(in wal.Record) error {
 		return m.checkpoint(in)
 	case KindCall:
 		var d CallData
-		if err := json.Unmarshal(in.Data, &d); err != nil {
+		if err := jsonv2.Unmarshal(in.Data, &d); err != nil {
 			return badRecord(in, err)
 		}
 		return m.invoke(d.Action, d.Args)
@@ -271,26 +272,26 @@ func (m *Machine) dispatch(in wal.Record) error {
 			m.vm.ToValue(m.kind))
 	case KindTimer:
 		var d TimerData
-		if err := json.Unmarshal(in.Data, &d); err != nil {
+		if err := jsonv2.Unmarshal(in.Data, &d); err != nil {
 			return badRecord(in, err)
 		}
 		return m.fireTimer(d.ID)
 	case KindSchedule:
 		var d ScheduleData
-		if err := json.Unmarshal(in.Data, &d); err != nil {
+		if err := jsonv2.Unmarshal(in.Data, &d); err != nil {
 			return badRecord(in, err)
 		}
 		return m.fireSchedule(d.ID)
 	case KindUnschedule:
 		var d ScheduleData
-		if err := json.Unmarshal(in.Data, &d); err != nil {
+		if err := jsonv2.Unmarshal(in.Data, &d); err != nil {
 			return badRecord(in, err)
 		}
 		m.unschedule(d.ID)
 		return nil
 	case KindFetchResponse, KindFetchError:
 		var d FetchResponseData
-		if err := json.Unmarshal(in.Data, &d); err != nil {
+		if err := jsonv2.Unmarshal(in.Data, &d); err != nil {
 			return badRecord(in, err)
 		}
 		return m.deliver(d)
@@ -306,7 +307,7 @@ func (m *Machine) consumeRolledBack(in wal.Record) error {
 		ID         uint64 `json:"id"`
 		RolledBack string `json:"rolledBack"`
 	}
-	if err := json.Unmarshal(in.Data, &d); err != nil {
+	if err := jsonv2.Unmarshal(in.Data, &d); err != nil {
 		return badRecord(in, err)
 	}
 	switch in.Kind {
@@ -386,7 +387,7 @@ func (m *Machine) seedFor(seq uint64) *rand.PCG {
 }
 
 func (m *Machine) emit(kind string, data any, call uint64) {
-	raw, err := json.Marshal(data)
+	raw, err := jsonv2.Marshal(data)
 	if err != nil {
 		panic(m.vm.NewGoError(err))
 	}

@@ -201,7 +201,9 @@
           return true;
         }
         if (Object.getPrototypeOf(v) !== objectProto) return false;
-        for (const k in v) {
+        const keys = Object.keys(v);
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i];
           if (k === "$type" || k === "$ref" || !plainJSON(v[k], depth + 1)) return false;
         }
         return true;
