@@ -22,8 +22,8 @@ const wrapperHead = "(function (module, exports, require) {"
 
 // version is a code version compiled and ready to evaluate.
 type version struct {
-	hash    string
-	name    string // the script name goja reports in stacks
+	hash     string
+	name     string // the script name goja reports in stacks
 	program  *goja.Program
 	smap     *sourcemap.Consumer
 	toBundle func(line, col int) (int, int) // nil: the script is the bundle
@@ -160,7 +160,9 @@ func (m *Machine) mapStack(stack string) string {
 	for _, l := range lines {
 		mt := stackLine.FindStringSubmatch(l)
 		if mt == nil {
-			out = append(out, l)
+			if !strings.HasPrefix(strings.TrimSpace(l), "at ") { // a runtime frame otherwise
+				out = append(out, l)
+			}
 			continue
 		}
 		file := mt[3]

@@ -43,7 +43,7 @@ func (m *Machine) hostObject() *goja.Object {
 	set("pending", func(c goja.FunctionCall) goja.Value {
 		call := uint64(c.Argument(0).ToInteger())
 		if _, ok := m.inflight[call]; !ok {
-			m.inflight[call] = "action"
+			m.inflight[call] = "the action " + arg(c, 1)
 		}
 		return goja.Undefined()
 	})

@@ -266,7 +266,7 @@ func (m *Machine) dispatch(in wal.Record) error {
 		}
 		return m.invoke(d.Action, d.Args)
 	case KindEndpoint:
-		m.inflight[in.Seq] = "endpoint"
+		m.inflight[in.Seq] = "the endpoint"
 		return m.call(m.js.invokeEndpoint, goja.Undefined(), m.vm.ToValue(in.Seq),
 			m.vm.ToValue(string(in.Data)), m.vm.ToValue(m.seq), m.vm.ToValue(m.now),
 			m.vm.ToValue(m.kind))

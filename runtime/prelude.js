@@ -536,10 +536,10 @@
     return names;
   }
 
-  function settleWith(callId, r) {
+  function settleWith(callId, name, r) {
     if (r !== null && (typeof r === "object" || typeof r === "function") &&
         typeof r.then === "function") {
-      host.pending(callId);
+      host.pending(callId, name);
       Promise.resolve(r).then((v) => host.settle(callId, true, toJSON(v)),
         (e) => host.settle(callId, false, errorJSON(e)));
     } else {
@@ -577,7 +577,7 @@
       host.settle(callId, false, errorJSON(e));
       return;
     }
-    settleWith(callId, r);
+    settleWith(callId, name, r);
   }
 
   function normalizeResponse(r) {
