@@ -20,49 +20,38 @@ const (
 	maxFetchRedirects = 10
 )
 
-// effectsLoop lets each event's effects out once its records are durable,
-// in the order the events ran.
-func (r *Runner) effectsLoop() {
-	defer close(r.fxDone)
-	for fx := range r.fx {
-		if err := <-fx.done; err != nil {
-			r.fail(fmt.Errorf("the log could not be written: %w", err))
-			for _, p := range fx.replies {
-				p.ch <- Reply{Seq: p.reply.Seq, Err: r.Err()}
-			}
-			continue
+// release lets a durable batch's effects out, in the order the events ran.
+func (r *Runner) release(fx effects) {
+	for _, c := range fx.console {
+		if r.cfg.Console != nil {
+			r.cfg.Console(c.Level, c.Text)
 		}
-		for _, c := range fx.console {
-			if r.cfg.Console != nil {
-				r.cfg.Console(c.Level, c.Text)
-			}
-		}
-		for _, p := range fx.replies {
-			p.ch <- p.reply
-		}
-		for _, id := range fx.aborts {
-			r.stopFetch(id)
-		}
-		for _, f := range fx.fetches {
-			r.startFetch(f)
-		}
-		for _, id := range fx.clears {
-			r.disarm(id)
-		}
-		for _, t := range fx.timers {
-			data, _ := json.Marshal(TimerData{ID: t.ID})
-			r.arm(t.ID, t.Due, request{kind: KindTimer, data: data})
-		}
-		for _, id := range fx.unscheds {
-			r.disarm(id)
-		}
-		for _, s := range fx.scheds {
-			data, _ := json.Marshal(ScheduleData{ID: s.ID})
-			r.arm(s.ID, s.Due, request{kind: KindSchedule, data: data})
-		}
-		if fx.after != nil {
-			fx.after()
-		}
+	}
+	for _, p := range fx.replies {
+		p.ch <- p.reply
+	}
+	for _, id := range fx.aborts {
+		r.stopFetch(id)
+	}
+	for _, f := range fx.fetches {
+		r.startFetch(f)
+	}
+	for _, id := range fx.clears {
+		r.disarm(id)
+	}
+	for _, t := range fx.timers {
+		data, _ := json.Marshal(TimerData{ID: t.ID})
+		r.arm(t.ID, t.Due, request{kind: KindTimer, data: data})
+	}
+	for _, id := range fx.unscheds {
+		r.disarm(id)
+	}
+	for _, s := range fx.scheds {
+		data, _ := json.Marshal(ScheduleData{ID: s.ID})
+		r.arm(s.ID, s.Due, request{kind: KindSchedule, data: data})
+	}
+	for _, fn := range fx.after {
+		fn()
 	}
 }
 
@@ -213,7 +202,7 @@ func sortPairs(p [][2]string) {
 // error. An event that is not a call cannot simply vanish (its timer or
 // response would hang), so it is logged again marked as rolled back, and
 // the Machine consumes it without running program code.
-func (r *Runner) rollback(req request, rec wal.Record, cause error) {
+func (r *Runner) rollback(req request, rec wal.Record, b *batch) {
 	what := rec.Kind
 	var call CallData
 	if rec.Kind == KindCall {
@@ -223,10 +212,8 @@ func (r *Runner) rollback(req request, rec wal.Record, cause error) {
 	msg := fmt.Sprintf("%s ran past the deadline of %s and was rolled back", what, r.cfg.Deadline)
 	r.cfg.Logger.Warn("membrane-dev: runaway event rolled back", "seq", rec.Seq, "kind", rec.Kind)
 
-	// Wait for what is in flight to be durable, then rebuild from the log.
-	barrier := make(chan struct{})
-	r.fx <- effects{done: closedOK(), after: func() { close(barrier) }}
-	<-barrier
+	// Make what came before durable, then rebuild from the log.
+	r.flush(b)
 	m, err := r.cfg.Rebuild()
 	if err != nil {
 		r.fail(fmt.Errorf("rebuilding after a runaway event: %w", err))
@@ -236,9 +223,8 @@ func (r *Runner) rollback(req request, rec wal.Record, cause error) {
 	r.m = m
 
 	note, _ := json.Marshal(map[string]string{"kind": rec.Kind, "message": msg})
-	noteRec := wal.Record{Seq: r.nextSeq, Kind: KindRunaway, Time: rec.Time, Data: note}
+	b.recs = append(b.recs, wal.Record{Seq: r.nextSeq, Kind: KindRunaway, Time: rec.Time, Data: note})
 	r.nextSeq++
-	r.fx <- effects{done: r.committer.Submit([]wal.Record{noteRec}, nil)}
 
 	switch rec.Kind {
 	case KindCall, KindDeploy, KindCheckpoint, KindUnschedule:
@@ -250,7 +236,7 @@ func (r *Runner) rollback(req request, rec wal.Record, cause error) {
 	data["rolledBack"] = msg
 	raw, _ := json.Marshal(data)
 	req.data = raw
-	r.handle(req)
+	r.handle(req, b)
 }
 
 // RunawayError is an action stopped at the deadline and rolled back.
@@ -258,9 +244,3 @@ type RunawayError struct{ Message string }
 
 func (e *RunawayError) Error() string { return e.Message }
 func (e *RunawayError) Unwrap() error { return ErrRunaway }
-
-func closedOK() <-chan error {
-	c := make(chan error, 1)
-	c <- nil
-	return c
-}

@@ -16,16 +16,17 @@ import (
 
 // The Runner's goroutines:
 //
-//   - the loop owns the Machine. It takes one request at a time, gives it a
-//     seq and the program's clock, applies it, and hands the records to the
-//     committer. It never waits for a commit, so while one is being synced
-//     the next events are already running: concurrent callers share fsyncs.
-//   - the wal Committer writes batches in submission order.
-//   - the effects goroutine waits for each event's commit, in order, and only
-//     then lets its effects out: replies to callers, console lines, fetches,
-//     timers. Nothing escapes before it is durable.
+//   - the loop owns the Machine. It takes a request, applies it, then takes
+//     every request already waiting and applies those too, and commits the
+//     whole batch in one transaction: a lone call costs one commit and never
+//     waits for company, while concurrent callers share fsyncs. Only once the
+//     batch is durable does the loop let its effects out, in order: replies
+//     to callers, console lines, fetches, timers. Nothing escapes before it
+//     is durable.
 //   - one goroutine per fetch in flight, and Go timers for the program's
 //     timers and schedules; each turns what happened into a new request.
+//   - callers block on their reply channel; a caller that hangs up does not
+//     cancel its event.
 
 // RunnerConfig sets up a Runner.
 type RunnerConfig struct {
@@ -60,8 +61,8 @@ type request struct {
 	wait  bool       // reply on the settling output, not on the commit
 }
 
+// effects are what a batch of events lets out once it is durable.
 type effects struct {
-	done     <-chan error
 	replies  []pendingReply
 	console  []ConsoleData
 	fetches  []FetchData
@@ -70,8 +71,18 @@ type effects struct {
 	clears   []uint64
 	scheds   []ScheduleData
 	unscheds []uint64
-	after    func() // runs once durable, on the effects goroutine
+	after    []func() // run once durable
 }
+
+// batch is the records of the events applied since the last commit.
+type batch struct {
+	recs  []wal.Record
+	codes []wal.CodeVersion
+	fx    effects
+}
+
+// maxBatch bounds the records of one commit.
+const maxBatch = 4096
 
 type pendingReply struct {
 	ch    chan Reply
@@ -80,10 +91,9 @@ type pendingReply struct {
 
 // Runner drives a Machine live.
 type Runner struct {
-	cfg       RunnerConfig
-	log       *wal.Log
-	committer *wal.Committer
-	client    *http.Client
+	cfg    RunnerConfig
+	log    *wal.Log
+	client *http.Client
 
 	requests chan request
 	inspects chan inspection
@@ -129,11 +139,10 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Runner{
-		cfg: cfg, log: cfg.Log, committer: wal.NewCommitter(cfg.Log),
+		cfg: cfg, log: cfg.Log,
 		client:   newFetchClient(cfg.Transport),
 		requests: make(chan request, 256), inspects: make(chan inspection),
-		fx: make(chan effects, 1024), nextSeq: cfg.Log.LastSeq() + 1,
-		loopDone: make(chan struct{}), fxDone: make(chan struct{}),
+		nextSeq: cfg.Log.LastSeq() + 1, loopDone: make(chan struct{}),
 		ctx: ctx, cancel: cancel,
 		m: cfg.Machine, waiters: map[uint64]chan Reply{},
 		armed: map[uint64]*time.Timer{}, fetching: map[uint64]context.CancelFunc{},
@@ -141,19 +150,11 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	if last, err := r.log.Get(r.log.LastSeq()); err == nil {
 		r.lastTime = last.Time
 	}
-	go r.effectsLoop()
+	// What the restored heap has pending goes out again: it is in the log.
+	r.release(effects{fetches: r.m.PendingFetches(), timers: r.m.PendingTimers(),
+		scheds: r.m.Schedules()})
 	go r.loop()
-	r.resume()
 	return r
-}
-
-// resume arms what the restored heap has pending.
-func (r *Runner) resume() {
-	fx := effects{fetches: r.m.PendingFetches(), timers: r.m.PendingTimers(), scheds: r.m.Schedules()}
-	done := make(chan error, 1)
-	done <- nil
-	fx.done = done
-	r.fx <- fx
 }
 
 // Call runs an action and returns its outcome once it is durable.
@@ -252,21 +253,13 @@ func (r *Runner) Close() error {
 	close(r.requests)
 	r.closeMu.Unlock()
 	<-r.loopDone
-	close(r.fx)
-	<-r.fxDone
 	r.cancel()
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, t := range r.armed {
 		t.Stop()
 	}
-	r.mu.Unlock()
-	err := r.committer.Close()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.failure != nil {
-		return r.failure
-	}
-	return err
+	return r.failure
 }
 
 // Err is the failure that stopped the Runner, if one did.
@@ -290,20 +283,59 @@ func (r *Runner) fail(err error) {
 func (r *Runner) loop() {
 	defer close(r.loopDone)
 	for {
+		var b batch
 		select {
 		case req, ok := <-r.requests:
 			if !ok {
 				return
 			}
-			r.handle(req)
+			r.handle(req, &b)
 		case insp := <-r.inspects:
 			insp.fn(r.m)
 			close(insp.done)
+			continue
+		}
+		open := r.drain(&b)
+		r.flush(&b)
+		if !open {
+			return
 		}
 	}
 }
 
-func (r *Runner) handle(req request) {
+// drain applies the requests already waiting, without waiting for more. It
+// says false once the request channel is closed.
+func (r *Runner) drain(b *batch) bool {
+	for len(b.recs) < maxBatch {
+		select {
+		case req, ok := <-r.requests:
+			if !ok {
+				return false
+			}
+			r.handle(req, b)
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+// flush commits the batch and, once it is durable, lets its effects out.
+func (r *Runner) flush(b *batch) {
+	if len(b.recs) > 0 {
+		if err := r.log.Append(b.recs, b.codes); err != nil {
+			r.fail(fmt.Errorf("the log could not be written: %w", err))
+			for _, p := range b.fx.replies {
+				p.ch <- Reply{Seq: p.reply.Seq, Err: r.Err()}
+			}
+			return
+		}
+	}
+	r.release(b.fx)
+	*b = batch{}
+}
+
+func (r *Runner) handle(req request, b *batch) {
 	if err := r.Err(); err != nil {
 		r.replyNow(req, Reply{Err: err})
 		return
@@ -332,7 +364,7 @@ func (r *Runner) handle(req request) {
 	outs, err := r.m.Apply(rec)
 	if errors.Is(err, ErrRunaway) {
 		delete(r.waiters, rec.Seq)
-		r.rollback(req, rec, err)
+		r.rollback(req, rec, b)
 		return
 	}
 	if err != nil {
@@ -343,7 +375,7 @@ func (r *Runner) handle(req request) {
 		}
 		return
 	}
-	fx := r.commit(rec, outs, req.code)
+	r.add(b, rec, outs, req.code)
 	if req.reply != nil && !req.wait {
 		rep := Reply{Seq: rec.Seq}
 		for i := range outs {
@@ -352,36 +384,30 @@ func (r *Runner) handle(req request) {
 				rep.Output = &outs[i]
 			}
 		}
-		fx.replies = append(fx.replies, pendingReply{req.reply, rep})
+		b.fx.replies = append(b.fx.replies, pendingReply{req.reply, rep})
 	}
 	if req.kind == KindCheckpoint {
 		snap := r.m.LastSnapshot()
-		fx.after = func() { r.saveCheckpoint(rec.Seq, snap) }
+		b.fx.after = append(b.fx.after, func() { r.saveCheckpoint(rec.Seq, snap) })
 		r.sinceCheck = 0
 	}
-	r.fx <- fx
-	r.maybeCheckpoint()
+	r.maybeCheckpoint(b)
 }
 
-// commit turns an event and its outputs into records, submits them and
-// gathers the effects to let out once they are durable.
-func (r *Runner) commit(rec wal.Record, outs []Output, code *wal.CodeVersion) effects {
-	recs := make([]wal.Record, 0, 1+len(outs))
-	recs = append(recs, rec)
-	var fx effects
+// add puts an event and its outputs into the batch as records, with the
+// effects to let out once they are durable.
+func (r *Runner) add(b *batch, rec wal.Record, outs []Output, code *wal.CodeVersion) {
+	b.recs = append(b.recs, rec)
 	for i, o := range outs {
-		recs = append(recs, wal.Record{Seq: rec.Seq + uint64(i) + 1, Kind: o.Kind, Event: rec.Seq,
+		b.recs = append(b.recs, wal.Record{Seq: rec.Seq + uint64(i) + 1, Kind: o.Kind, Event: rec.Seq,
 			Time: rec.Time, Data: o.Data})
-		r.collect(&fx, outs[i])
+		r.collect(&b.fx, outs[i])
 	}
-	var codes []wal.CodeVersion
 	if code != nil {
-		codes = []wal.CodeVersion{*code}
+		b.codes = append(b.codes, *code)
 	}
-	r.nextSeq += uint64(len(recs))
-	fx.done = r.committer.Submit(recs, codes)
+	r.nextSeq += uint64(1 + len(outs))
 	r.sinceCheck++
-	return fx
 }
 
 func (r *Runner) collect(fx *effects, o Output) {
@@ -429,11 +455,11 @@ func (r *Runner) replyNow(req request, rep Reply) {
 	}
 }
 
-func (r *Runner) maybeCheckpoint() {
+func (r *Runner) maybeCheckpoint(b *batch) {
 	if r.cfg.CheckpointEvery <= 0 || r.sinceCheck < r.cfg.CheckpointEvery || len(r.m.Busy()) > 0 {
 		return
 	}
-	r.handle(request{kind: KindCheckpoint})
+	r.handle(request{kind: KindCheckpoint}, b)
 }
 
 func (r *Runner) saveCheckpoint(seq uint64, snap *Snapshot) {

@@ -1,9 +1,7 @@
 package wal
 
 import (
-	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -50,51 +48,6 @@ func BenchmarkAppend(b *testing.B) {
 		if err := l.Append([]Record{rec(uint64(i+1), "call")}, nil); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// BenchmarkCommitter submits b.N one-record submissions, fsync on, from a
-// number of submitters that each wait for their commit before the next
-// submission, as concurrent calls do.
-func BenchmarkCommitter(b *testing.B) {
-	for _, submitters := range []int{1, 16} {
-		b.Run(fmt.Sprintf("submitters=%d", submitters), func(b *testing.B) {
-			l, err := Open(b.TempDir(), Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer l.Close()
-			c := NewCommitter(l)
-			seqr := &sequencer{c: c}
-
-			var wg sync.WaitGroup
-			work := make(chan struct{}, b.N)
-			for range b.N {
-				work <- struct{}{}
-			}
-			close(work)
-			b.ResetTimer()
-			for range submitters {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range work {
-						_, done := seqr.submit("call")
-						if err := <-done; err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			b.StopTimer()
-			if err := c.Close(); err != nil {
-				b.Fatal(err)
-			}
-			st := c.Stats()
-			b.ReportMetric(float64(st.Records)/float64(st.Commits), "records/commit")
-		})
 	}
 }
 

@@ -9,8 +9,9 @@
 //
 // # Durability
 //
-// Append writes in one transaction and returns once bbolt has fsync'd it.
-// Committer lets concurrent writers share those fsyncs (group commit). Seqs
+// Append writes in one transaction and returns once bbolt has fsync'd it;
+// its caller (the runtime's Runner) batches events so that concurrent callers
+// share those fsyncs (group commit). Seqs
 // count from 1 without gaps; the log refuses a record that does not follow
 // (ErrSeqGap) rather than store history out of order.
 //

@@ -32,7 +32,7 @@ var ErrNotCheckpoint error = &sentinel{msg: "not a checkpoint"}
 // ErrReadOnly means a write was attempted on a log opened with ReadOnly.
 var ErrReadOnly error = &sentinel{msg: "the log was opened read-only"}
 
-// ErrClosed means the Log or Committer was used after Close.
+// ErrClosed means the Log was used after Close.
 var ErrClosed error = &sentinel{msg: "the log is closed"}
 
 // sentinel is an error value that may belong to a broader one, so that
