@@ -1,0 +1,216 @@
+package instrument
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/dop251/goja"
+)
+
+// heartbeat bounds how many steps run without a call into Go, so that a
+// pause requested from another goroutine is seen within that many steps.
+const heartbeat = 1 << 16
+
+// Reason says why a probe stopped; several can hold at once.
+type Reason uint8
+
+const (
+	ReasonStep       Reason = 1 << iota // stepping is on
+	ReasonTarget                        // the step counter reached the target
+	ReasonBreakpoint                    // the site's breakpoint flag is set
+	ReasonPause                         // RequestPause was called
+)
+
+// Has reports whether r includes all of want.
+func (r Reason) Has(want Reason) bool { return r&want == want }
+
+// Host is the Go side of the probes in one runtime. It installs the global
+// that Result.Code expects and decides, on each probe's slow path, whether
+// to stop.
+//
+// Goroutines: a runtime runs on one goroutine at a time, and so must every
+// Host method except RequestPause, which is safe from anywhere. The OnStop
+// callback runs on the runtime's goroutine inside the probe; the debugger
+// pauses by blocking in it and may call Host methods and Stop methods from
+// it before returning.
+type Host struct {
+	vm     *goja.Runtime
+	res    *Result
+	flags  []byte       // breakpoint flag per site, shared with the code's Uint8Array
+	undef  *goja.Object // stands for a binding in its temporal dead zone
+	onStop func(Stop)
+
+	target   uint64 // 0: none
+	stepping bool
+	pause    atomic.Bool
+
+	// Set when the instrumented code starts: accessors of its state.
+	getSteps, setSteps, setTarget, module goja.Callable
+
+	evalCache map[string]*goja.Program
+}
+
+// NewHost installs the global the instrumented code of res needs on vm.
+// Install it before running the code.
+func NewHost(vm *goja.Runtime, res *Result) (*Host, error) {
+	h := &Host{vm: vm, res: res, flags: make([]byte, len(res.Sites)),
+		evalCache: map[string]*goja.Program{}}
+
+	ctor, ok := goja.AssertConstructor(vm.Get("Uint8Array"))
+	if !ok {
+		return nil, errors.New("the runtime has no Uint8Array")
+	}
+	flags, err := ctor(nil, vm.ToValue(vm.NewArrayBuffer(h.flags)))
+	if err != nil {
+		return nil, fmt.Errorf("create breakpoint flags: %w", err)
+	}
+
+	h.undef = vm.NewObject()
+	g := vm.NewObject()
+	for name, v := range map[string]any{
+		"u": h.undef,
+		"b": flags,
+		"h": h.probe,
+		"t": func(goja.FunctionCall) goja.Value { return vm.ToValue(h.nextTarget(0)) },
+		"a": h.attach,
+	} {
+		if err := g.Set(name, v); err != nil {
+			return nil, fmt.Errorf("install debugger global: %w", err)
+		}
+	}
+	if err := vm.Set(res.prefix, g); err != nil {
+		return nil, fmt.Errorf("install debugger global: %w", err)
+	}
+	return h, nil
+}
+
+// attach receives the code's accessors when its top level starts.
+func (h *Host) attach(call goja.FunctionCall) goja.Value {
+	var fns [4]goja.Callable
+	for i := range fns {
+		fn, ok := goja.AssertFunction(call.Argument(i))
+		if !ok {
+			panic(h.vm.NewTypeError("debugger attach: argument %d is not a function", i))
+		}
+		fns[i] = fn
+	}
+	h.getSteps, h.setSteps, h.setTarget, h.module = fns[0], fns[1], fns[2], fns[3]
+	return goja.Undefined()
+}
+
+// OnStop sets the function called when a probe stops. It runs on the
+// runtime's goroutine; the program stays paused until it returns.
+func (h *Host) OnStop(fn func(Stop)) { h.onStop = fn }
+
+// SetBreakpoint sets or clears the breakpoint flag of a site.
+func (h *Host) SetBreakpoint(site int, on bool) {
+	if site < 0 || site >= len(h.flags) {
+		return
+	}
+	h.flags[site] = 0
+	if on {
+		h.flags[site] = 1
+	}
+}
+
+// ClearBreakpoints clears every breakpoint flag.
+func (h *Host) ClearBreakpoints() { clear(h.flags) }
+
+// SetTarget makes the probe that brings the step counter to step stop; 0
+// clears the target. A target is reached once and then cleared.
+func (h *Host) SetTarget(step uint64) {
+	h.target = step
+	h.refresh()
+}
+
+// SetStepping makes every probe stop while on.
+func (h *Host) SetStepping(on bool) {
+	h.stepping = on
+	h.refresh()
+}
+
+// RequestPause makes the program stop at the next probe that calls the
+// host, at most about 65,000 steps later. It is safe from any goroutine.
+func (h *Host) RequestPause() { h.pause.Store(true) }
+
+// Steps returns the step counter: how many probes have run since the last
+// reset.
+func (h *Host) Steps() uint64 {
+	if h.getSteps == nil {
+		return 0 // the code has not started
+	}
+	v, err := h.getSteps(goja.Undefined())
+	if err != nil {
+		return 0
+	}
+	return uint64(v.ToInteger())
+}
+
+// ResetSteps sets the step counter to zero.
+func (h *Host) ResetSteps() {
+	if h.setSteps != nil {
+		h.setJS(h.setSteps, 0)
+	}
+	h.refresh()
+}
+
+// refresh tells the running code the next step at which to call the host.
+func (h *Host) refresh() {
+	if h.setTarget != nil {
+		h.setJS(h.setTarget, h.nextTarget(h.Steps()))
+	}
+}
+
+func (h *Host) setJS(fn goja.Callable, v uint64) {
+	// The setters are plain assignments generated by Instrument; they
+	// cannot throw.
+	_, _ = fn(goja.Undefined(), h.vm.ToValue(v))
+}
+
+// nextTarget is the step at which the code next calls the host.
+func (h *Host) nextTarget(now uint64) uint64 {
+	if h.stepping {
+		return 0
+	}
+	next := now + heartbeat
+	if h.target != 0 && h.target < next {
+		next = h.target
+	}
+	return next
+}
+
+// probe is the slow path of every probe: arguments are the site id, the
+// invocation id, the step counter and the values in scope (see Site).
+func (h *Host) probe(call goja.FunctionCall) goja.Value {
+	site := int(call.Argument(0).ToInteger())
+	steps := uint64(call.Argument(2).ToInteger())
+
+	var why Reason
+	if h.stepping {
+		why |= ReasonStep
+	}
+	if h.target != 0 && steps >= h.target {
+		why |= ReasonTarget
+		h.target = 0
+	}
+	if site >= 0 && site < len(h.flags) && h.flags[site] != 0 {
+		why |= ReasonBreakpoint
+	}
+	if h.pause.Swap(false) {
+		why |= ReasonPause
+	}
+	if why != 0 && h.onStop != nil && site >= 0 && site < len(h.res.Sites) {
+		h.onStop(Stop{
+			Site:       h.res.Sites[site],
+			Invocation: call.Argument(1).ToInteger(),
+			Step:       steps,
+			Reason:     why,
+			host:       h,
+			values:     call.Argument(3),
+			shared:     call.Argument(4),
+		})
+		steps = h.Steps()
+	}
+	return h.vm.ToValue(h.nextTarget(steps))
+}
