@@ -17,6 +17,7 @@ import (
 
 	"github.com/membrane-dev/membrane-dev/bundle"
 	"github.com/membrane-dev/membrane-dev/control"
+	"github.com/membrane-dev/membrane-dev/lsp"
 	"github.com/membrane-dev/membrane-dev/runtime"
 	"github.com/spf13/cobra"
 )
@@ -112,6 +113,10 @@ func runProgram(cmd *cobra.Command, dirArg string, f runFlags) error {
 	if err := firstDeploy(ctx, p, out, errOut); err != nil {
 		_ = p.close()
 		return err
+	}
+	// The editor's TypeScript server learns the runtime API from this file.
+	if err := lsp.WriteTypings(dir); err != nil {
+		fmt.Fprintf(errOut, "membrane-dev: %v\n", err)
 	}
 
 	ctl, err := control.Listen(dir, newControlHandler(p))
