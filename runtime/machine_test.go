@@ -127,3 +127,10 @@ func TestThrownErrorNamesOriginalLine(t *testing.T) {
 		t.Fatalf("got message %q stack %q", d.Message, d.Stack)
 	}
 }
+
+func writeFile(t *testing.T, dir, name, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
