@@ -212,6 +212,9 @@
   }
 
   function toJSON(v) {
+    // A finite number prints the same in JS and in JSON.
+    if (typeof v === "number" && v === v && v !== Infinity && v !== -Infinity &&
+        (v !== 0 || 1 / v > 0)) return "" + v;
     if (plainJSON(v, 0)) return JSON.stringify(v);
     return JSON.stringify(encode(v, false));
   }
