@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"strings"
 
 	"github.com/membrane-dev/membrane-dev/control"
 	"github.com/spf13/cobra"
@@ -89,21 +87,9 @@ func callCommand(cmd *cobra.Command, dirArg, action string, args json.RawMessage
 }
 
 func callThrough(ctx context.Context, c *control.Client, action string, args json.RawMessage) (callReply, error) {
-	body, _ := json.Marshal(callRequest{Action: action, Args: args})
-	resp, err := c.Do(ctx, "POST", "/call", bytes.NewReader(body))
-	if err != nil {
-		return callReply{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(resp.Body)
-		return callReply{}, errors.New(strings.TrimSpace(string(msg)))
-	}
 	var rep callReply
-	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
-		return callReply{}, fmt.Errorf("the live run's answer does not decode: %w", err)
-	}
-	return rep, nil
+	err := c.Call(ctx, "POST", "/call", callRequest{Action: action, Args: args}, &rep)
+	return rep, err
 }
 
 func compactJSON(v json.RawMessage) []byte {

@@ -1,14 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/membrane-dev/membrane-dev/control"
@@ -40,18 +34,10 @@ fetches and actions to finish, then fails naming what is still pending.`,
 			var seq uint64
 			if c, err := control.Dial(d); err == nil {
 				defer c.Close()
-				body, _ := json.Marshal(map[string]time.Duration{"timeout": timeout})
-				resp, err := c.Do(cmd.Context(), "POST", "/checkpoint", bytes.NewReader(body))
-				if err != nil {
-					return err
-				}
-				defer resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					msg, _ := io.ReadAll(resp.Body)
-					return errors.New(strings.TrimSpace(string(msg)))
-				}
 				var r struct{ Seq uint64 }
-				if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+				err := c.Call(cmd.Context(), "POST", "/checkpoint",
+					map[string]time.Duration{"timeout": timeout}, &r)
+				if err != nil {
 					return err
 				}
 				seq = r.Seq

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -322,18 +320,9 @@ func (f *logFacts) liveStatus(ctx context.Context, dir string, d *dirFacts) (*st
 		return nil, nil
 	}
 	defer c.Close()
-	resp, err := c.Do(ctx, "GET", "/status", nil)
-	if err != nil {
-		return nil, fmt.Errorf("asking the live run of %s: %w", dir, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(resp.Body)
-		return nil, fmt.Errorf("the live run of %s: %s", dir, strings.TrimSpace(string(msg)))
-	}
 	var st statusReply
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return nil, fmt.Errorf("the live run's status does not decode: %w", err)
+	if err := c.Call(ctx, "GET", "/status", nil, &st); err != nil {
+		return nil, fmt.Errorf("asking the live run of %s: %w", dir, err)
 	}
 	d.status, d.statusAt = &st, time.Now()
 	return &st, nil

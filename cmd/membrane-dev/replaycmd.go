@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/membrane-dev/membrane-dev/bundle"
@@ -140,17 +136,7 @@ func upgrade(cmd *cobra.Command, dir string, res *replay.Result) (*upgradeSummar
 	sum.Checkpoint = cp.Seq
 	if c, err := control.Dial(dir); err == nil {
 		defer c.Close()
-		body, _ := json.Marshal(cp)
-		resp, err := c.Do(cmd.Context(), "POST", "/checkpoint-entry", bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			msg, _ := io.ReadAll(resp.Body)
-			return nil, errors.New(strings.TrimSpace(string(msg)))
-		}
-		return sum, nil
+		return sum, c.Call(cmd.Context(), "POST", "/checkpoint-entry", cp, nil)
 	}
 	l, err := openLog(dir)
 	if err != nil {

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -104,16 +100,9 @@ func init() {
 func pendingTimers(cmd *cobra.Command, dir string) ([]timerListEntry, error) {
 	if c, err := control.Dial(dir); err == nil {
 		defer c.Close()
-		resp, err := c.Do(cmd.Context(), "GET", "/status", nil)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
 		var st statusReply
-		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-			return nil, err
-		}
-		return st.Timers, nil
+		err := c.Call(cmd.Context(), "GET", "/status", nil, &st)
+		return st.Timers, err
 	}
 	l, done, err := openForReading(cmd.Context(), dir)
 	if err != nil {
@@ -130,18 +119,8 @@ func pendingTimers(cmd *cobra.Command, dir string) ([]timerListEntry, error) {
 func cancelSchedule(cmd *cobra.Command, dir string, id uint64) (bool, error) {
 	if c, err := control.Dial(dir); err == nil {
 		defer c.Close()
-		body, _ := json.Marshal(map[string]uint64{"id": id})
-		resp, err := c.Do(cmd.Context(), "POST", "/unschedule", bytes.NewReader(body))
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			msg, _ := io.ReadAll(resp.Body)
-			return false, errors.New(strings.TrimSpace(string(msg)))
-		}
 		var r struct{ Cancelled bool }
-		err = json.NewDecoder(resp.Body).Decode(&r)
+		err := c.Call(cmd.Context(), "POST", "/unschedule", map[string]uint64{"id": id}, &r)
 		return r.Cancelled, err
 	}
 	p, err := startLive(dir, liveOptions{})
