@@ -419,34 +419,27 @@ func (r *Runner) collect(fx *effects, o Output) {
 			fx.replies = append(fx.replies, pendingReply{ch, Reply{Seq: o.Call, Output: &oc}})
 		}
 	case KindConsole:
-		var d ConsoleData
-		_ = json.Unmarshal(o.Data, &d)
-		fx.console = append(fx.console, d)
+		fx.console = append(fx.console, decode[ConsoleData](o))
 	case KindFetch:
-		var d FetchData
-		_ = json.Unmarshal(o.Data, &d)
-		fx.fetches = append(fx.fetches, d)
+		fx.fetches = append(fx.fetches, decode[FetchData](o))
 	case KindFetchAbort:
-		var d FetchData
-		_ = json.Unmarshal(o.Data, &d)
-		fx.aborts = append(fx.aborts, d.ID)
+		fx.aborts = append(fx.aborts, decode[FetchData](o).ID)
 	case KindTimerSet:
-		var d TimerData
-		_ = json.Unmarshal(o.Data, &d)
-		fx.timers = append(fx.timers, d)
+		fx.timers = append(fx.timers, decode[TimerData](o))
 	case KindTimerClear:
-		var d TimerData
-		_ = json.Unmarshal(o.Data, &d)
-		fx.clears = append(fx.clears, d.ID)
+		fx.clears = append(fx.clears, decode[TimerData](o).ID)
 	case KindScheduleSet:
-		var d ScheduleData
-		_ = json.Unmarshal(o.Data, &d)
-		fx.scheds = append(fx.scheds, d)
+		fx.scheds = append(fx.scheds, decode[ScheduleData](o))
 	case KindScheduleClear:
-		var d ScheduleData
-		_ = json.Unmarshal(o.Data, &d)
-		fx.unscheds = append(fx.unscheds, d.ID)
+		fx.unscheds = append(fx.unscheds, decode[ScheduleData](o).ID)
 	}
+}
+
+// decode reads an output the Machine made itself, which always decodes.
+func decode[T any](o Output) T {
+	var v T
+	_ = json.Unmarshal(o.Data, &v)
+	return v
 }
 
 func (r *Runner) replyNow(req request, rep Reply) {
