@@ -97,9 +97,8 @@ type Runner struct {
 
 	requests chan request
 	inspects chan inspection
-	fx       chan effects
 	loopDone chan struct{}
-	fxDone   chan struct{}
+	failed   chan struct{} // closed when failure is set
 	ctx      context.Context
 	cancel   context.CancelFunc
 
@@ -262,6 +261,10 @@ func (r *Runner) Close() error {
 	return r.failure
 }
 
+// Failed is closed when the Runner stops on a failure of its own, such as a
+// log that cannot be written; Err says which.
+func (r *Runner) Failed() <-chan struct{} { return r.failed }
+
 // Err is the failure that stopped the Runner, if one did.
 func (r *Runner) Err() error {
 	r.mu.Lock()
@@ -274,6 +277,7 @@ func (r *Runner) fail(err error) {
 	defer r.mu.Unlock()
 	if r.failure == nil {
 		r.failure = err
+		close(r.failed)
 		r.cfg.Logger.Error("membrane-dev: runner stopped", "err", err)
 	}
 }

@@ -139,7 +139,7 @@ func runProgram(cmd *cobra.Command, dirArg string, f runFlags) error {
 
 	select {
 	case <-ctx.Done():
-	case <-p.failed():
+	case <-p.runner.Failed():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -173,18 +173,6 @@ func firstDeploy(ctx context.Context, p *live, out, errOut io.Writer) error {
 		return nil
 	}
 	return err
-}
-
-// failed is closed when the runner stops on a failure of its own.
-func (p *live) failed() <-chan struct{} {
-	ch := make(chan struct{})
-	go func() {
-		for p.runner.Err() == nil {
-			time.Sleep(200 * time.Millisecond)
-		}
-		close(ch)
-	}()
-	return ch
 }
 
 func consolePrinter(out, errOut io.Writer) func(level, text string) {
