@@ -84,9 +84,10 @@ func openLog(dir string) (*wal.Log, error) {
 func explainOpen(dir string, err error) error {
 	if errors.Is(err, wal.ErrLocked) {
 		holder := "another process"
-		if b, e := os.ReadFile(pidPath(dir)); e == nil {
-			if pid, e := strconv.Atoi(strings.TrimSpace(string(b))); e == nil {
-				holder = fmt.Sprintf("another process (pid %d, membrane-dev run)", pid)
+		if b, e := os.ReadFile(holderPath(dir)); e == nil {
+			pid, what, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+			if _, e := strconv.Atoi(pid); e == nil && what != "" {
+				holder = fmt.Sprintf("another process (pid %s, %s)", pid, what)
 			}
 		}
 		return fmt.Errorf("the log %s is held by %s", relLog(dir), holder)
@@ -94,7 +95,9 @@ func explainOpen(dir string, err error) error {
 	return err
 }
 
-func pidPath(dir string) string { return filepath.Join(dir, ".membrane", "run.pid") }
+// holderPath names the process that holds the log for writing, so that one
+// kept waiting can say who it waits for.
+func holderPath(dir string) string { return filepath.Join(dir, ".membrane", "holder") }
 
 func relLog(dir string) string {
 	if wd, err := os.Getwd(); err == nil {
@@ -159,6 +162,16 @@ func recoverMachine(l *wal.Log, deadline time.Duration, progress func(done, tota
 	return res.Machine, nil
 }
 
+// commandWords is the subcommand being run, such as "run" or "call".
+func commandWords() []string {
+	for _, a := range os.Args[1:] {
+		if !strings.HasPrefix(a, "-") {
+			return []string{a}
+		}
+	}
+	return nil
+}
+
 // live is a program running in this process: its log, Machine and Runner.
 type live struct {
 	dir      string
@@ -184,6 +197,8 @@ func startLive(dir string, o liveOptions) (*live, error) {
 	if err != nil {
 		return nil, err
 	}
+	holder := fmt.Sprintf("%d membrane-dev %s\n", os.Getpid(), strings.Join(commandWords(), " "))
+	_ = os.WriteFile(holderPath(dir), []byte(holder), 0o600)
 	m, err := recoverMachine(l, o.deadline, o.progress)
 	if err != nil {
 		l.Close()
@@ -202,6 +217,7 @@ func startLive(dir string, o liveOptions) (*live, error) {
 }
 
 func (p *live) close() error {
+	_ = os.Remove(holderPath(p.dir))
 	err := p.runner.Close()
 	if cerr := p.log.Close(); err == nil {
 		err = cerr

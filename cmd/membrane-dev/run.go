@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -104,8 +103,6 @@ func runProgram(cmd *cobra.Command, dirArg string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	_ = os.WriteFile(pidPath(dir), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
-	defer os.Remove(pidPath(dir))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
