@@ -145,6 +145,9 @@ func (s *Session) onSetFunctionBreakpoints(r *dap.SetFunctionBreakpointsRequest)
 		return errNotLaunched
 	}
 	resp := &dap.SetFunctionBreakpointsResponse{Response: newResponse(&r.Request)}
+	// The protocol requires the array even when it is empty; editors
+	// iterate it.
+	resp.Body.Breakpoints = []dap.Breakpoint{}
 	codes, _ := s.hist.allCodes()
 	s.fnBps = nil
 	for _, b := range r.Arguments.Breakpoints {
