@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -29,15 +27,11 @@ recorded event. "code": "current" replays the history against the files on
 disk instead of the code that ran.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger := slog.New(slog.DiscardHandler)
-			if logPath != "" {
-				f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-				if err != nil {
-					return fmt.Errorf("open the log file: %w", err)
-				}
-				defer f.Close()
-				logger = slog.New(slog.NewTextHandler(f, nil))
+			logger, closeLog, err := serverLogger(logPath)
+			if err != nil {
+				return err
 			}
+			defer closeLog()
 			srv := dap.NewServer(dap.Config{Open: openForReading, Current: currentCode,
 				Logger: logger})
 			ctx := cmd.Context()

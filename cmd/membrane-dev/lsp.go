@@ -1,10 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"log/slog"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -24,15 +21,11 @@ func init() {
 		Short: "Serve the Language Server Protocol for program code on standard input and output",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger := slog.New(slog.DiscardHandler)
-			if logPath != "" {
-				f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-				if err != nil {
-					return fmt.Errorf("open the log file: %w", err)
-				}
-				defer f.Close()
-				logger = slog.New(slog.NewTextHandler(f, nil))
+			logger, closeLog, err := serverLogger(logPath)
+			if err != nil {
+				return err
 			}
+			defer closeLog()
 			return lsp.Serve(cmd.Context(), stdio{cmd.InOrStdin(), cmd.OutOrStdout()},
 				lsp.Options{Facts: lspFacts, Logger: logger})
 		},
