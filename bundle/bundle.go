@@ -1,14 +1,11 @@
 package bundle
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/evanw/esbuild/pkg/api"
@@ -32,7 +29,6 @@ type Program struct {
 	Bundle    string            // the script the runtime runs (CommonJS body)
 	SourceMap string            // JSON source map of Bundle
 	Sources   map[string]string // relative path -> original text of every bundled file
-	Hash      string            // hex sha256 of Entry, Bundle, SourceMap and Sources
 }
 
 // Message is one problem found while building, in original coordinates.
@@ -138,7 +134,6 @@ func Build(dir string, opts Options) (*Program, error) {
 	if err := p.readSources(); err != nil {
 		return nil, err
 	}
-	p.Hash = p.contentHash()
 	return p, nil
 }
 
@@ -159,24 +154,6 @@ func (p *Program) readSources() error {
 		}
 	}
 	return nil
-}
-
-func (p *Program) contentHash() string {
-	h := sha256.New()
-	write := func(s string) { fmt.Fprintf(h, "%d:%s", len(s), s) }
-	write(p.Entry)
-	write(p.Bundle)
-	write(p.SourceMap)
-	names := make([]string, 0, len(p.Sources))
-	for n := range p.Sources {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		write(n)
-		write(p.Sources[n])
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // messages turns esbuild's messages into ours, with paths relative to dir

@@ -202,22 +202,6 @@ func (m *Machine) exceptionData(ex *goja.Exception) ResultData {
 	return d
 }
 
-// errorLocation picks the first frame of a mapped stack, for messages.
-func errorLocation(stack string) string {
-	for _, l := range strings.Split(stack, "\n") {
-		l = strings.TrimSpace(l)
-		if !strings.HasPrefix(l, "at ") {
-			continue
-		}
-		l = strings.TrimPrefix(l, "at ")
-		if i := strings.LastIndex(l, "("); i >= 0 {
-			l = strings.TrimSuffix(l[i+1:], ")")
-		}
-		return l
-	}
-	return ""
-}
-
 var errNoCode = errors.New("no code has been deployed")
 
 // CodeVersionOf is the log's form of a built program.

@@ -81,13 +81,6 @@ func (r *Runner) disarm(id uint64) {
 	}
 }
 
-// Armed says how many timers and schedules wait on the wall clock.
-func (r *Runner) Armed() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.armed)
-}
-
 func newFetchClient(rt http.RoundTripper) *http.Client {
 	return &http.Client{
 		Transport: rt,

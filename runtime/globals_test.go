@@ -166,7 +166,7 @@ func TestTimersOnTheProgramClock(t *testing.T) {
 		t.Errorf("due %d, want an hour after %d", td.Due, f.now)
 	}
 	if busy := f.m.Busy(); len(busy) != 2 || !strings.Contains(busy[1], "the action nap called at event 2") {
-		t.Errorf("busy %v, in flight %v", f.m.Busy(), f.m.InFlight())
+		t.Errorf("busy %v, want the timer and the action nap", f.m.Busy())
 	}
 	outs = f.apply(KindTimer, TimerData{ID: td.ID})
 	if got := result(t, outs); got != `["before","after"]` {

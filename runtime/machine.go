@@ -575,15 +575,6 @@ func (m *Machine) Schedules() []ScheduleData {
 	return out
 }
 
-// InFlight are the calls whose action has not finished, by call seq.
-func (m *Machine) InFlight() map[uint64]string {
-	out := make(map[uint64]string, len(m.inflight))
-	for k, v := range m.inflight {
-		out[k] = v
-	}
-	return out
-}
-
 // Busy lists, in words, what keeps the program from a checkpoint: timers,
 // fetches and actions of the current heap still pending. Scheduled calls do
 // not count: they are data and carry over.
